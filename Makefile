@@ -1,0 +1,48 @@
+# The template's own commands. Each installs what it needs first.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+# A pinned uv, installed with pip into .tools/ on first use (override with UV=...).
+UV_VERSION := 0.13.9
+UV ?= $(CURDIR)/.tools/bin/uv
+VENV := .venv
+DEMO_DIR := samples/default/render
+DEMO_PORT ?= 8000
+PYTEST_ARGS ?=
+
+export UV
+
+.PHONY: help install test demo samples lint clean
+
+help: ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(filter $(CURDIR)/.tools/bin/uv,$(UV))
+	$(UV) sync --frozen
+	@touch $@
+
+install: $(VENV)/.installed ## Install the template's test tools into .venv
+
+test: install ## Run the template's whole test suite (renders and checks every sample)
+	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+lint: install ## ruff on the template's own Python
+	$(UV) run --frozen ruff check tests scripts
+	$(UV) run --frozen ruff format --check tests scripts
+
+samples: install ## Render every sample, run its smoke test and its make quality
+	$(UV) run --frozen ./scripts/render-samples.sh
+
+demo: install ## Render samples/default, start it, print its URL
+	$(UV) run --frozen ./scripts/render-sample.sh default $(DEMO_DIR)
+	@echo
+	@echo "Serving samples/default on http://127.0.0.1:$(DEMO_PORT)  (health: http://127.0.0.1:$(DEMO_PORT)/health; Ctrl-C stops)"
+	cd $(DEMO_DIR) && PORT=$(DEMO_PORT) $(MAKE) --no-print-directory run
+
+clean: ## Remove rendered samples and tool environments
+	rm -rf .tools $(VENV) samples/*/render

@@ -1,0 +1,110 @@
+"""What each answer combination renders, and what it leaves out."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, Render, render, text_files
+
+COMBINATIONS = [
+    {"websocket_module": "disabled", "python_version": version}
+    for version in ("3.11", "3.12", "3.13")
+] + [
+    {"websocket_module": "enabled", "websocket_backplane": backplane, "python_version": version}
+    for backplane, version in itertools.product(("memory", "redis"), ("3.11", "3.12", "3.13"))
+]
+
+# A Jinja opener left behind; a closing `}}` alone is ordinary Python (nested dicts).
+JINJA_LEFTOVER = re.compile(r"\{\{|\{%|\{#")
+
+ALWAYS = [
+    "README.md",
+    "AGENTS.md",
+    "Makefile",
+    "module_catalog.json",
+    ".copier-answers.yml",
+    ".gitignore",
+    ".github/workflows/quality.yml",
+    "docs/quickstart.md",
+    "docs/upgrade-guide.md",
+    "python/pyproject.toml",
+    "python/src/my_service/__init__.py",
+    "python/src/my_service/__main__.py",
+    "python/src/my_service/settings.py",
+    "python/src/my_service/api/main.py",
+    "python/src/my_service/api/routes/health.py",
+    "python/src/my_service/auth/tokens.py",
+    "python/src/my_service/auth/dependencies.py",
+    "python/src/my_service/auth/cli.py",
+    "python/src/my_service/auth/__main__.py",
+    "python/tests/conftest.py",
+    "python/tests/api/test_health.py",
+    "python/tests/auth/test_tokens.py",
+]
+
+WEBSOCKET_MODULE = [
+    "python/src/my_service/websocket/__init__.py",
+    "python/src/my_service/websocket/config.py",
+    "python/src/my_service/websocket/exceptions.py",
+    "python/src/my_service/websocket/models.py",
+    "python/src/my_service/websocket/utils.py",
+    "python/src/my_service/websocket/middleware.py",
+    "python/tests/websocket/test_config.py",
+    "python/tests/websocket/test_models.py",
+]
+
+
+def combination_id(answers: dict[str, str]) -> str:
+    return "-".join(answers.values())
+
+
+@pytest.fixture(scope="module", params=COMBINATIONS, ids=combination_id)
+def combination(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render(tmp_path_factory.mktemp("combination"), **request.param)
+
+
+def relative_files(project: Path) -> set[str]:
+    return {path.relative_to(project).as_posix() for path in text_files(project)}
+
+
+def test_no_template_syntax_is_left_in_names_or_contents(combination: Path) -> None:
+    for path in text_files(combination):
+        relative = path.relative_to(combination).as_posix()
+        assert not JINJA_LEFTOVER.search(relative), relative
+        assert not relative.endswith(".jinja"), relative
+        text = path.read_text(encoding="utf-8")
+        match = JINJA_LEFTOVER.search(text)
+        assert match is None, f"{relative}: {text[max(0, match.start() - 40) : match.end() + 40]!r}"
+
+
+def test_expected_files_are_rendered(combination: Path) -> None:
+    files = relative_files(combination)
+    assert set(ALWAYS) <= files
+    enabled = "websocket_module: enabled" in (combination / ".copier-answers.yml").read_text()
+    if enabled:
+        assert set(WEBSOCKET_MODULE) <= files
+    else:
+        assert not set(WEBSOCKET_MODULE) & files
+
+
+def test_disabled_module_leaves_no_trace(render_project: Render) -> None:
+    project = render_project(websocket_module="disabled")
+    for path in text_files(project):
+        relative = path.relative_to(project).as_posix()
+        assert "websocket" not in relative.lower(), relative
+        if relative in {"module_catalog.json", ".copier-answers.yml"}:
+            continue  # these two say, on purpose, that the module is off
+        assert "websocket" not in path.read_text(encoding="utf-8").lower(), relative
+
+
+def test_websocket_module_sources_hold_no_template_logic() -> None:
+    """The module's files read as plain Python: no Jinja inside them in the template."""
+    module_dir = next((REPO / "template" / "files" / "python" / "src").glob("*/*websocket*"))
+    sources = list(module_dir.rglob("*.py.jinja"))
+    assert sources
+    for path in sources:
+        assert not JINJA_LEFTOVER.search(path.read_text(encoding="utf-8")), path.name
