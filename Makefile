@@ -9,7 +9,8 @@ UV ?= $(CURDIR)/.tools/bin/uv
 VENV := .venv
 DEMO_DIR := samples/default/render
 DEMO_PORT ?= 8000
-PYTEST_ARGS ?=
+# Two workers: the samples' own checks are the long part, and they run side by side.
+PYTEST_ARGS ?= -n 2
 
 export UV
 
@@ -28,7 +29,7 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(filter $(CURDIR)/.tools/bin/uv,$(
 
 install: $(VENV)/.installed ## Install the template's test tools into .venv
 
-test: install ## Run the template's whole test suite (renders and checks every sample)
+test: lint ## Run the template's whole test suite (renders and checks every sample)
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
 
 lint: install ## ruff on the template's own Python

@@ -28,8 +28,10 @@ if [ -n "$keep" ]; then
   mv "$keep/.venv" "$dest/python/.venv"
   rmdir "$keep"
 fi
-make -C "$dest" --no-print-directory install UV="$UV" >"$dest/.install.log" 2>&1 || {
-  cat "$dest/.install.log" >&2
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+make -C "$dest" --no-print-directory install UV="$UV" >"$log" 2>&1 || {
+  cat "$log" >&2
   echo "render-sample: '$name': make install failed" >&2
   exit 1
 }

@@ -35,10 +35,18 @@ def copier_cli(*args: str) -> subprocess.CompletedProcess[str]:
         ("", "is not a lowercase Python identifier"),
     ],
 )
-def test_bad_package_names_are_refused(tmp_path: Path, name: str, reason: str) -> None:
+def test_bad_package_names_are_refused(
+    template: Path, tmp_path: Path, name: str, reason: str
+) -> None:
     dest = tmp_path / "out"
     result = copier_cli(
-        "copy", "--defaults", "--vcs-ref=HEAD", "--data", f"package_name={name}", str(REPO), str(dest)
+        "copy",
+        "--defaults",
+        "--vcs-ref=HEAD",
+        "--data",
+        f"package_name={name}",
+        str(template),
+        str(dest),
     )
     assert result.returncode != 0
     assert f"package_name '{name}' {reason}" in result.stderr
@@ -54,5 +62,7 @@ def test_good_package_names_are_accepted(render_project: Render, name: str) -> N
 def test_every_stdlib_module_is_reserved() -> None:
     questions = yaml.safe_load((REPO / "copier.yml").read_text(encoding="utf-8"))
     reserved = set(yaml.safe_load(questions["stdlib_modules"]["default"]))
-    public = {name for name in sys.stdlib_module_names if not name.startswith("_") and name.islower()}
+    public = {
+        name for name in sys.stdlib_module_names if not name.startswith("_") and name.islower()
+    }
     assert public <= reserved

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, Render
+from conftest import Render
 
 
 def pyproject(project: Path) -> dict:
@@ -65,7 +65,9 @@ def test_python_version_sets_the_floor_everywhere(render_project: Render, versio
     workflow = yaml.safe_load(
         (project / ".github" / "workflows" / "quality.yml").read_text(encoding="utf-8")
     )
-    setup = next(s for s in workflow["jobs"]["quality"]["steps"] if "setup-python" in s.get("uses", ""))
+    setup = next(
+        s for s in workflow["jobs"]["quality"]["steps"] if "setup-python" in s.get("uses", "")
+    )
     assert setup["with"]["python-version"] == version
 
 
@@ -112,10 +114,12 @@ def test_module_catalog_lists_the_module_state(render_project: Render, module: s
     assert catalog["modules"][0]["description"].strip()
 
 
-def test_answers_file_records_answers_for_copier_update(render_project: Render) -> None:
+def test_answers_file_records_answers_for_copier_update(
+    render_project: Render, template: Path
+) -> None:
     project = render_project(websocket_module="enabled", websocket_backplane="redis")
     recorded = answers(project)
-    assert recorded["_src_path"] == str(REPO)
+    assert recorded["_src_path"] == str(template)
     assert recorded["websocket_module"] == "enabled"
     assert recorded["websocket_backplane"] == "redis"
     # Validation lists are not questions and never reach the answers file.
@@ -126,7 +130,9 @@ def test_backplane_is_not_asked_without_the_module(render_project: Render) -> No
     assert "websocket_backplane" not in answers(render_project(websocket_module="disabled"))
 
 
-def test_cli_renders_with_only_the_module_answer_and_no_trust(tmp_path: Path) -> None:
+def test_cli_renders_with_only_the_module_answer_and_no_trust(
+    template: Path, tmp_path: Path
+) -> None:
     dest = tmp_path / "service"
     result = subprocess.run(
         [
@@ -136,7 +142,7 @@ def test_cli_renders_with_only_the_module_answer_and_no_trust(tmp_path: Path) ->
             "--vcs-ref=HEAD",
             "--data",
             "websocket_module=enabled",
-            str(REPO),
+            str(template),
             str(dest),
         ],
         capture_output=True,

@@ -63,8 +63,10 @@ def combination_id(answers: dict[str, str]) -> str:
 
 
 @pytest.fixture(scope="module", params=COMBINATIONS, ids=combination_id)
-def combination(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return render(tmp_path_factory.mktemp("combination"), **request.param)
+def combination(
+    request: pytest.FixtureRequest, template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    return render(template, tmp_path_factory.mktemp("combination"), **request.param)
 
 
 def relative_files(project: Path) -> set[str]:

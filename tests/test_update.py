@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import copier
 import yaml
 
-from conftest import REPO
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+from conftest import git, snapshot_working_tree
 
 
 def test_update_applies_template_changes_and_keeps_answers(tmp_path: Path) -> None:
-    template = tmp_path / "template"
-    shutil.copytree(REPO, template, ignore=shutil.ignore_patterns(".venv", ".tools", "render"))
-    git(template, "add", "-A")
-    git(template, "commit", "-q", "--allow-empty", "-m", "this working tree")
+    # A repository of its own: the test commits a later template change to it.
+    template = snapshot_working_tree(tmp_path / "template")
 
     project = tmp_path / "project"
     copier.run_copy(

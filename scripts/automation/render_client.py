@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -62,14 +63,15 @@ def stop(process: subprocess.Popen[str]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-        raise SmokeFailure(f"the server did not stop within {SHUTDOWN_TIMEOUT:.0f} s of SIGTERM")
+        raise SmokeFailure(
+            f"the server did not stop within {SHUTDOWN_TIMEOUT:.0f} s of SIGTERM"
+        ) from None
 
 
 def run(project: Path, port: int) -> int:
     base_url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port)}
-    log_path = project / ".smoke-server.log"
-    with log_path.open("w", encoding="utf-8") as log:
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
         process = subprocess.Popen(
             ["make", "--no-print-directory", "run"],
             cwd=project,
@@ -91,10 +93,13 @@ def run(project: Path, port: int) -> int:
                 stop(process)
             except SmokeFailure as exc:
                 failure = failure or str(exc)
-    if failure:
-        print(f"smoke test failed: {failure}", file=sys.stderr)
-        print(log_path.read_text(encoding="utf-8"), file=sys.stderr)
-        return 1
+        if failure:
+            log.seek(0)
+            print(
+                f"smoke test failed: {failure}\n--- server output ---\n{log.read()}",
+                file=sys.stderr,
+            )
+            return 1
     print(f"smoke test passed against {base_url}")
     return 0
 
@@ -102,7 +107,9 @@ def run(project: Path, port: int) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("project", type=Path, help="a rendered project's root folder")
-    parser.add_argument("--port", type=int, default=0, help="port to serve on (default: a free one)")
+    parser.add_argument(
+        "--port", type=int, default=0, help="port to serve on (default: a free one)"
+    )
     args = parser.parse_args()
     return run(args.project.resolve(), args.port or free_port())
 
