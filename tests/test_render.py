@@ -47,14 +47,34 @@ ALWAYS = [
 ]
 
 WEBSOCKET_MODULE = [
-    "python/src/my_service/websocket/__init__.py",
-    "python/src/my_service/websocket/config.py",
-    "python/src/my_service/websocket/exceptions.py",
-    "python/src/my_service/websocket/models.py",
-    "python/src/my_service/websocket/utils.py",
-    "python/src/my_service/websocket/middleware.py",
+    "python/src/my_service/api/websocket_endpoints.py",
+    *(
+        f"python/src/my_service/websocket/{name}.py"
+        for name in (
+            "__init__",
+            "config",
+            "connection",
+            "decorators",
+            "dependencies",
+            "exceptions",
+            "handlers",
+            "heartbeat",
+            "manager",
+            "middleware",
+            "models",
+            "schemas",
+            "session",
+            "utils",
+            "testing/__init__",
+            "testing/client",
+            "testing/server",
+        )
+    ),
+    "python/src/my_service/websocket/contracts/client-envelope.json",
+    "python/src/my_service/websocket/contracts/server.error.json",
+    "python/tests/websocket/conftest.py",
     "python/tests/websocket/test_config.py",
-    "python/tests/websocket/test_models.py",
+    "python/tests/websocket/test_contracts.py",
 ]
 
 

@@ -2,15 +2,24 @@
 
     python scripts/automation/render_client.py PROJECT_DIR [--port PORT]
 
-Starts `make run` in PROJECT_DIR with PORT set, waits for `GET /health`, checks
-its answer, then stops the server with SIGTERM and expects it to exit. Exits 0 when every check
+Starts `make run` in PROJECT_DIR with PORT set and a fresh AUTH_SECRET_KEY, waits
+for `GET /health`, runs the checks that fit the modules enabled in the project's
+module_catalog.json, then stops the server with SIGTERM and expects it to exit.
+
+With the WebSocket module, it talks the contract with a plain `websockets`
+client: an unauthenticated handshake to `/ws` is refused with 403; a user with
+a token minted by `python -m <package>.auth token` gets `connection.ack`, an
+echo carrying its correlation id, and a binary echo. Exits 0 when every check
 passed; otherwise prints the failing check and the server's output, and exits 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -20,6 +29,9 @@ import time
 from pathlib import Path
 
 import httpx2 as httpx
+import yaml
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 STARTUP_TIMEOUT = 60.0
 SHUTDOWN_TIMEOUT = 15.0
@@ -39,6 +51,77 @@ def check_health(base_url: str) -> None:
     response = httpx.get(f"{base_url}/health", timeout=5.0)
     if response.status_code != 200 or response.json() != {"status": "ok"}:
         raise SmokeFailure(f"GET /health answered {response.status_code} {response.text!r}")
+
+
+def enabled_modules(project: Path) -> set[str]:
+    catalog = json.loads((project / "module_catalog.json").read_text(encoding="utf-8"))
+    return {module["name"] for module in catalog["modules"] if module["enabled"]}
+
+
+def mint_token(project: Path, env: dict[str, str], user: str) -> str:
+    """A token from the project's own command, signed with the server's key."""
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    command = f"{answers['package_name']}.auth"
+    result = subprocess.run(
+        [os.environ.get("UV", "uv"), "run", "python", "-m", command, "token", user],
+        cwd=project / "python",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SmokeFailure(f"the token command failed: {result.stderr}")
+    return result.stdout.strip()
+
+
+async def receive_json(websocket: object, timeout: float = 5.0) -> dict[str, object]:
+    async with asyncio.timeout(timeout):
+        frame = json.loads(await websocket.recv())  # type: ignore[attr-defined]
+    if not isinstance(frame, dict):
+        raise SmokeFailure(f"expected a JSON object, got {frame!r}")
+    return frame
+
+
+def expect(condition: bool, what: str) -> None:
+    if not condition:
+        raise SmokeFailure(what)
+
+
+async def check_websocket(ws_url: str, token: str) -> None:
+    try:
+        async with connect(f"{ws_url}/ws", open_timeout=5):
+            pass
+    except InvalidStatus as exc:
+        expect(
+            exc.response.status_code == 403, f"unauthenticated /ws got {exc.response.status_code}"
+        )
+    else:
+        raise SmokeFailure("an unauthenticated handshake to /ws was accepted")
+    print("  ok  WS /ws without a token: 403")
+
+    headers = {"Authorization": f"Bearer {token}"}
+    async with connect(f"{ws_url}/ws", additional_headers=headers, open_timeout=5) as websocket:
+        ack = await receive_json(websocket)
+        expect(ack.get("type") == "connection.ack", f"first frame was {ack}")
+        expect(ack["payload"]["user_id"] == "smoke-user", f"ack names {ack['payload']}")  # type: ignore[index]
+        print("  ok  WS /ws connection.ack")
+        await websocket.send(
+            json.dumps({"type": "message.text", "id": "smoke-1", "payload": {"text": "hi"}})
+        )
+        echo = await receive_json(websocket)
+        expect(
+            echo.get("type") == "message.text"
+            and echo.get("correlation_id") == "smoke-1"
+            and echo.get("payload") == {"text": "hi"},
+            f"echo was {echo}",
+        )
+        print("  ok  WS /ws echo with correlation id")
+        await websocket.send(b"\x00\x01smoke")
+        async with asyncio.timeout(5):
+            data = await websocket.recv()
+        expect(data == b"\x00\x01smoke", f"binary echo was {data!r}")
+        print("  ok  WS /ws binary echo")
 
 
 def wait_until_serving(process: subprocess.Popen[str], base_url: str) -> None:
@@ -70,7 +153,12 @@ def stop(process: subprocess.Popen[str]) -> None:
 
 def run(project: Path, port: int) -> int:
     base_url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port)}
+    env = {
+        **os.environ,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "AUTH_SECRET_KEY": secrets.token_urlsafe(32),
+    }
     with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
         process = subprocess.Popen(
             ["make", "--no-print-directory", "run"],
@@ -86,7 +174,10 @@ def run(project: Path, port: int) -> int:
             wait_until_serving(process, base_url)
             check_health(base_url)
             print("  ok  GET /health")
-        except (SmokeFailure, httpx.HTTPError, OSError) as exc:
+            if "websocket" in enabled_modules(project):
+                token = mint_token(project, env, "smoke-user")
+                asyncio.run(check_websocket(f"ws://127.0.0.1:{port}", token))
+        except (SmokeFailure, httpx.HTTPError, OSError, TimeoutError) as exc:
             failure = f"{type(exc).__name__}: {exc}"
         finally:
             try:
