@@ -85,8 +85,8 @@ def dependency_names(project: Path) -> set[str]:
     ("module", "backplane", "expected_extra"),
     [
         ("disabled", None, set()),
-        ("enabled", "memory", {"websockets", "jsonschema"}),
-        ("enabled", "redis", {"websockets", "jsonschema", "redis"}),
+        ("enabled", "memory", {"websockets", "jsonschema", "prometheus-client"}),
+        ("enabled", "redis", {"websockets", "jsonschema", "prometheus-client", "redis"}),
     ],
 )
 def test_module_answers_choose_the_dependencies(
