@@ -47,6 +47,9 @@ ALWAYS = [
 ]
 
 WEBSOCKET_MODULE = [
+    "docs/modules/websockets.md",
+    "python/scripts/loadtest.py",
+    "python/scripts/bench_heartbeat.py",
     "python/src/my_service/api/websocket_endpoints.py",
     *(
         f"python/src/my_service/websocket/{name}.py"
@@ -115,6 +118,8 @@ def test_expected_files_are_rendered(combination: Path) -> None:
 
 def test_disabled_module_leaves_no_trace(render_project: Render) -> None:
     project = render_project(websocket_module="disabled")
+    empty = [path for path in project.rglob("*") if path.is_dir() and not any(path.iterdir())]
+    assert not empty, f"empty folders left by switched-off files: {empty}"
     for path in text_files(project):
         relative = path.relative_to(project).as_posix()
         assert "websocket" not in relative.lower(), relative
