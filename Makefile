@@ -14,7 +14,7 @@ PYTEST_ARGS ?= -n 2
 
 export UV
 
-.PHONY: help install test demo samples lint clean
+.PHONY: help install test demo samples loadtest lint clean
 
 help: ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ demo: install ## Render samples/default, start it, print its URL
 	@echo
 	@echo "Serving samples/default on http://127.0.0.1:$(DEMO_PORT)  (health: http://127.0.0.1:$(DEMO_PORT)/health; Ctrl-C stops)"
 	cd $(DEMO_DIR) && PORT=$(DEMO_PORT) $(MAKE) --no-print-directory run
+
+loadtest: install ## Render samples/default, serve it, load-test it (LOADTEST_ARGS="-n 10000 -k 20 --interval 0.5")
+	$(UV) run --frozen ./scripts/loadtest.sh $(LOADTEST_ARGS)
 
 clean: ## Remove rendered samples and tool environments
 	rm -rf .tools $(VENV) samples/*/render

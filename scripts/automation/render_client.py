@@ -9,7 +9,8 @@ module_catalog.json, then stops the server with SIGTERM and expects it to exit.
 With the WebSocket module, it talks the contract with a plain `websockets`
 client: an unauthenticated handshake to `/ws` is refused with 403; a user with
 a token minted by `python -m <package>.auth token` gets `connection.ack`, an
-echo carrying its correlation id, and a binary echo. Exits 0 when every check
+echo carrying its correlation id, and a binary echo; two users join a room and
+a broadcast from one reaches the other. Exits 0 when every check
 passed; otherwise prints the failing check and the server's output, and exits 1.
 """
 
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import yaml
@@ -88,7 +90,36 @@ def expect(condition: bool, what: str) -> None:
         raise SmokeFailure(what)
 
 
-async def check_websocket(ws_url: str, token: str) -> None:
+async def check_rooms(ws_url: str, websocket: Any, other_token: str) -> None:
+    """Two clients join a room; a broadcast from one reaches the other, not the sender."""
+    headers = {"Authorization": f"Bearer {other_token}"}
+    async with connect(f"{ws_url}/ws", additional_headers=headers, open_timeout=5) as other:
+        await receive_json(other)  # connection.ack
+        for client in (websocket, other):
+            await client.send(json.dumps({"type": "room.join", "room": "smoke", "id": "join"}))
+            joined = await receive_json(client)
+            expect(joined.get("type") == "room.joined", f"join answered {joined}")
+        expect(joined["payload"]["members"] == 2, f"second join answered {joined}")  # type: ignore[index]
+        print("  ok  WS /ws room.join")
+        frame = {"type": "room.broadcast", "room": "smoke", "payload": {"n": 1}}
+        await websocket.send(json.dumps(frame))
+        message = await receive_json(other)
+        expect(
+            message.get("type") == "room.message"
+            and message.get("payload") == {"n": 1}
+            and message.get("sender", {}).get("user_id") == "smoke-user",  # type: ignore[union-attr]
+            f"broadcast arrived as {message}",
+        )
+        try:
+            extra = await receive_json(websocket, timeout=0.3)
+        except TimeoutError:
+            pass
+        else:
+            raise SmokeFailure(f"the sender got its own broadcast back: {extra}")
+        print("  ok  WS /ws room.broadcast between two clients")
+
+
+async def check_websocket(ws_url: str, token: str, token_of_other: str) -> None:
     try:
         async with connect(f"{ws_url}/ws", open_timeout=5):
             pass
@@ -122,6 +153,7 @@ async def check_websocket(ws_url: str, token: str) -> None:
             data = await websocket.recv()
         expect(data == b"\x00\x01smoke", f"binary echo was {data!r}")
         print("  ok  WS /ws binary echo")
+        await check_rooms(ws_url, websocket, token_of_other)
 
 
 def wait_until_serving(process: subprocess.Popen[str], base_url: str) -> None:
@@ -176,7 +208,8 @@ def run(project: Path, port: int) -> int:
             print("  ok  GET /health")
             if "websocket" in enabled_modules(project):
                 token = mint_token(project, env, "smoke-user")
-                asyncio.run(check_websocket(f"ws://127.0.0.1:{port}", token))
+                other = mint_token(project, env, "smoke-other")
+                asyncio.run(check_websocket(f"ws://127.0.0.1:{port}", token, other))
         except (SmokeFailure, httpx.HTTPError, OSError, TimeoutError) as exc:
             failure = f"{type(exc).__name__}: {exc}"
         finally:
