@@ -10,8 +10,17 @@ With the WebSocket module, it talks the contract with a plain `websockets`
 client: an unauthenticated handshake to `/ws` is refused with 403; a user with
 a token minted by `python -m <package>.auth token` gets `connection.ack`, an
 echo carrying its correlation id, and a binary echo; two users join a room and
-a broadcast from one reaches the other. Exits 0 when every check
-passed; otherwise prints the failing check and the server's output, and exits 1.
+a broadcast from one reaches the other.
+
+With the Redis backplane (`websocket_backplane: redis` in the answers), it
+starts two instances on the Redis at SMOKE_REDIS_URL (default
+redis://127.0.0.1:6379/0) under a prefix of their own, and checks that
+`/health` reports the backplane up and that a broadcast and a direct message
+from a client of one instance reach a client of the other. Without a Redis
+answering there, it says so and skips those checks (fails with REQUIRE_REDIS=1).
+
+Exits 0 when every check passed; otherwise prints the failing check and the
+servers' output, and exits 1.
 """
 
 from __future__ import annotations
@@ -27,8 +36,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+from urllib.parse import urlsplit
 
 import httpx2 as httpx
 import yaml
@@ -37,6 +49,7 @@ from websockets.exceptions import InvalidStatus
 
 STARTUP_TIMEOUT = 60.0
 SHUTDOWN_TIMEOUT = 15.0
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 class SmokeFailure(Exception):
@@ -49,9 +62,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def check_health(base_url: str) -> None:
+def check_health(base_url: str, expected: dict[str, str]) -> None:
     response = httpx.get(f"{base_url}/health", timeout=5.0)
-    if response.status_code != 200 or response.json() != {"status": "ok"}:
+    if response.status_code != 200 or response.json() != expected:
         raise SmokeFailure(f"GET /health answered {response.status_code} {response.text!r}")
 
 
@@ -60,10 +73,36 @@ def enabled_modules(project: Path) -> set[str]:
     return {module["name"] for module in catalog["modules"] if module["enabled"]}
 
 
+def answers(project: Path) -> dict[str, str]:
+    loaded: dict[str, str] = yaml.safe_load(
+        (project / ".copier-answers.yml").read_text(encoding="utf-8")
+    )
+    return loaded
+
+
+def redis_for_backplane(project: Path) -> str | None:
+    """The Redis to run two instances on, or None (said why) to run one."""
+    if answers(project).get("websocket_backplane") != "redis":
+        return None
+    url = os.environ.get("SMOKE_REDIS_URL", DEFAULT_REDIS_URL)
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 6379), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            answer = sock.recv(64)
+        if not answer.startswith(b"+PONG"):
+            raise OSError(f"PING answered {answer!r}")
+    except OSError as exc:
+        if os.environ.get("REQUIRE_REDIS") == "1":
+            raise SmokeFailure(f"REQUIRE_REDIS=1, but no Redis answers at {url}: {exc}") from exc
+        print(f"  skip cross-instance checks: no Redis answers at {url} ({exc})")
+        return None
+    return url
+
+
 def mint_token(project: Path, env: dict[str, str], user: str) -> str:
     """A token from the project's own command, signed with the server's key."""
-    answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
-    command = f"{answers['package_name']}.auth"
+    command = f"{answers(project)['package_name']}.auth"
     result = subprocess.run(
         [os.environ.get("UV", "uv"), "run", "python", "-m", command, "token", user],
         cwd=project / "python",
@@ -156,6 +195,42 @@ async def check_websocket(ws_url: str, token: str, token_of_other: str) -> None:
         await check_rooms(ws_url, websocket, token_of_other)
 
 
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def check_across_instances(first_url: str, second_url: str, token: str, other: str) -> None:
+    """A broadcast and a direct message from a client of one instance reach the other's."""
+    async with (
+        connect(f"{first_url}/ws", additional_headers=bearer(token)) as here,
+        connect(f"{second_url}/ws", additional_headers=bearer(other)) as there,
+    ):
+        for client in (here, there):
+            await receive_json(client)  # connection.ack
+            await client.send(json.dumps({"type": "room.join", "room": "across"}))
+            joined = await receive_json(client)
+            expect(joined.get("type") == "room.joined", f"join answered {joined}")
+        expect(joined["payload"]["members"] == 2, f"members across instances: {joined}")  # type: ignore[index]
+        print("  ok  room.joined counts the members of both instances")
+        await here.send(
+            json.dumps({"type": "room.broadcast", "room": "across", "payload": {"n": 2}})
+        )
+        message = await receive_json(there)
+        expect(
+            message.get("type") == "room.message" and message.get("payload") == {"n": 2},
+            f"the broadcast arrived on the other instance as {message}",
+        )
+        print("  ok  room.broadcast from one instance reaches the other")
+        direct = {"type": "direct.send", "payload": {"to_user": "smoke-other", "data": "psst"}}
+        await here.send(json.dumps(direct))
+        message = await receive_json(there)
+        expect(
+            message.get("type") == "direct.message" and message.get("payload") == {"data": "psst"},
+            f"the direct message arrived on the other instance as {message}",
+        )
+        print("  ok  direct.send from one instance reaches the other")
+
+
 def wait_until_serving(process: subprocess.Popen[str], base_url: str) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
@@ -183,6 +258,19 @@ def stop(process: subprocess.Popen[str]) -> None:
         ) from None
 
 
+def start(project: Path, env: dict[str, str], log: IO[str]) -> subprocess.Popen[str]:
+    """`make run` in its own process group, its output into `log`."""
+    return subprocess.Popen(
+        ["make", "--no-print-directory", "run"],
+        cwd=project,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
 def run(project: Path, port: int) -> int:
     base_url = f"http://127.0.0.1:{port}"
     env = {
@@ -191,38 +279,49 @@ def run(project: Path, port: int) -> int:
         "PORT": str(port),
         "AUTH_SECRET_KEY": secrets.token_urlsafe(32),
     }
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
-        process = subprocess.Popen(
-            ["make", "--no-print-directory", "run"],
-            cwd=project,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        failure: str | None = None
+    failure: str | None = None
+    with ExitStack() as stack:
+        logs: list[IO[str]] = []
+        processes: list[subprocess.Popen[str]] = []
         try:
-            wait_until_serving(process, base_url)
-            check_health(base_url)
-            print("  ok  GET /health")
+            redis_url = redis_for_backplane(project)
+            ports = [port] if redis_url is None else [port, free_port()]
+            if redis_url is not None:
+                env |= {
+                    "WS_BACKPLANE_URL": redis_url,
+                    "WS_BACKPLANE_PREFIX": f"smoke-{uuid.uuid4().hex[:8]}",
+                }
+            for each_port in ports:
+                logs.append(stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8")))
+                processes.append(start(project, env | {"PORT": str(each_port)}, logs[-1]))
+            for process, each_port in zip(processes, ports, strict=True):
+                wait_until_serving(process, f"http://127.0.0.1:{each_port}")
+            expected = (
+                {"status": "ok"} if redis_url is None else {"status": "ok", "backplane": "up"}
+            )
+            check_health(base_url, expected)
+            print(f"  ok  GET /health {json.dumps(expected)}")
             if "websocket" in enabled_modules(project):
                 token = mint_token(project, env, "smoke-user")
                 other = mint_token(project, env, "smoke-other")
                 asyncio.run(check_websocket(f"ws://127.0.0.1:{port}", token, other))
+                if len(ports) == 2:
+                    urls = [f"ws://127.0.0.1:{each_port}" for each_port in ports]
+                    asyncio.run(check_across_instances(*urls, token, other))
         except (SmokeFailure, httpx.HTTPError, OSError, TimeoutError) as exc:
             failure = f"{type(exc).__name__}: {exc}"
         finally:
-            try:
-                stop(process)
-            except SmokeFailure as exc:
-                failure = failure or str(exc)
+            for process in processes:
+                try:
+                    stop(process)
+                except SmokeFailure as exc:
+                    failure = failure or str(exc)
         if failure:
-            log.seek(0)
-            print(
-                f"smoke test failed: {failure}\n--- server output ---\n{log.read()}",
-                file=sys.stderr,
-            )
+            output = ""
+            for number, log in enumerate(logs, 1):
+                log.seek(0)
+                output += f"--- server {number} output ---\n{log.read()}"
+            print(f"smoke test failed: {failure}\n{output}", file=sys.stderr)
             return 1
     print(f"smoke test passed against {base_url}")
     return 0
