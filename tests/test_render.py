@@ -55,6 +55,7 @@ WEBSOCKET_MODULE = [
         f"python/src/my_service/websocket/{name}.py"
         for name in (
             "__init__",
+            "backplane",
             "config",
             "connection",
             "decorators",
@@ -78,6 +79,14 @@ WEBSOCKET_MODULE = [
     "python/tests/websocket/conftest.py",
     "python/tests/websocket/test_config.py",
     "python/tests/websocket/test_contracts.py",
+    "python/tests/websocket/test_health_and_instances.py",
+]
+
+# Rendered with `websocket_backplane=redis` only.
+REDIS_BACKPLANE = [
+    "python/src/my_service/websocket/redis_backplane.py",
+    "python/tests/websocket/backplane/test_across_instances.py",
+    "python/tests/websocket/backplane/test_redis_backplane.py",
 ]
 
 
@@ -109,11 +118,18 @@ def test_no_template_syntax_is_left_in_names_or_contents(combination: Path) -> N
 def test_expected_files_are_rendered(combination: Path) -> None:
     files = relative_files(combination)
     assert set(ALWAYS) <= files
-    enabled = "websocket_module: enabled" in (combination / ".copier-answers.yml").read_text()
-    if enabled:
+    answers = (combination / ".copier-answers.yml").read_text()
+    if "websocket_module: enabled" in answers:
         assert set(WEBSOCKET_MODULE) <= files
     else:
         assert not set(WEBSOCKET_MODULE) & files
+    if "websocket_backplane: redis" in answers:
+        assert set(REDIS_BACKPLANE) <= files
+    else:
+        assert not set(REDIS_BACKPLANE) & files
+        pyproject = (combination / "python" / "pyproject.toml").read_text()
+        assert "redis" not in pyproject
+        assert not any("redis" in path for path in files)
 
 
 def test_disabled_module_leaves_no_trace(render_project: Render) -> None:
