@@ -35,6 +35,8 @@ ALWAYS = [
     "python/src/my_service/__init__.py",
     "python/src/my_service/__main__.py",
     "python/src/my_service/settings.py",
+    "python/src/my_service/server.py",
+    "python/src/my_service/workers.py",
     "python/src/my_service/api/main.py",
     "python/src/my_service/api/routes/health.py",
     "python/src/my_service/auth/tokens.py",
@@ -43,6 +45,7 @@ ALWAYS = [
     "python/src/my_service/auth/__main__.py",
     "python/tests/conftest.py",
     "python/tests/api/test_health.py",
+    "python/tests/api/test_server.py",
     "python/tests/auth/test_tokens.py",
 ]
 
@@ -78,6 +81,18 @@ WEBSOCKET_MODULE = [
     "python/tests/websocket/conftest.py",
     "python/tests/websocket/test_config.py",
     "python/tests/websocket/test_contracts.py",
+    "python/tests/websocket/test_workers.py",
+]
+
+
+# Only with the Redis backplane: several instances make sense only with it.
+DEPLOYMENT = [
+    "Dockerfile",
+    ".dockerignore",
+    "compose.yaml",
+    "nginx.conf",
+    ".github/workflows/image.yml",
+    "python/scripts/bench_workers.py",
 ]
 
 
@@ -109,11 +124,16 @@ def test_no_template_syntax_is_left_in_names_or_contents(combination: Path) -> N
 def test_expected_files_are_rendered(combination: Path) -> None:
     files = relative_files(combination)
     assert set(ALWAYS) <= files
-    enabled = "websocket_module: enabled" in (combination / ".copier-answers.yml").read_text()
+    answers = (combination / ".copier-answers.yml").read_text()
+    enabled = "websocket_module: enabled" in answers
     if enabled:
         assert set(WEBSOCKET_MODULE) <= files
     else:
         assert not set(WEBSOCKET_MODULE) & files
+    if enabled and "websocket_backplane: redis" in answers:
+        assert set(DEPLOYMENT) <= files
+    else:
+        assert not set(DEPLOYMENT) & files
 
 
 def test_disabled_module_leaves_no_trace(render_project: Render) -> None:
