@@ -171,8 +171,7 @@ def test_the_dockerfile_builds_the_package_as_a_user_and_serves_on_all_addresses
     assert dockerfile.runs[0] == f'pip install --no-cache-dir "uv=={pinned[1]}"'
     assert dockerfile.user not in {"root", "0"}
     assert any(
-        run.startswith("useradd ") and run.split()[-1] == dockerfile.user
-        for run in dockerfile.runs
+        run.startswith("useradd ") and run.split()[-1] == dockerfile.user for run in dockerfile.runs
     )
     assert dockerfile.command == ["python", "-m", PACKAGE]
     assert (project / "python" / "src" / PACKAGE / "__main__.py").is_file()
