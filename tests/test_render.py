@@ -35,6 +35,8 @@ ALWAYS = [
     "python/src/my_service/__init__.py",
     "python/src/my_service/__main__.py",
     "python/src/my_service/settings.py",
+    "python/src/my_service/server.py",
+    "python/src/my_service/workers.py",
     "python/src/my_service/api/main.py",
     "python/src/my_service/api/routes/health.py",
     "python/src/my_service/auth/tokens.py",
@@ -43,6 +45,7 @@ ALWAYS = [
     "python/src/my_service/auth/__main__.py",
     "python/tests/conftest.py",
     "python/tests/api/test_health.py",
+    "python/tests/api/test_server.py",
     "python/tests/auth/test_tokens.py",
 ]
 
@@ -80,6 +83,7 @@ WEBSOCKET_MODULE = [
     "python/tests/websocket/test_config.py",
     "python/tests/websocket/test_contracts.py",
     "python/tests/websocket/test_health_and_instances.py",
+    "python/tests/websocket/test_workers.py",
 ]
 
 # Rendered with `websocket_backplane=redis` only.
@@ -87,6 +91,13 @@ REDIS_BACKPLANE = [
     "python/src/my_service/websocket/redis_backplane.py",
     "python/tests/websocket/backplane/test_across_instances.py",
     "python/tests/websocket/backplane/test_redis_backplane.py",
+    # Several instances make sense only with the backplane: the deployment files.
+    "Dockerfile",
+    ".dockerignore",
+    "compose.yaml",
+    "nginx.conf",
+    ".github/workflows/image.yml",
+    "python/scripts/bench_workers.py",
 ]
 
 
