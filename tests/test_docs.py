@@ -11,6 +11,7 @@ must pass the project's linters, type checks and pylint, and answer requests.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -21,6 +22,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import pytest
@@ -28,6 +30,7 @@ import pytest
 from conftest import REPO, git, render, snapshot_working_tree
 
 FENCE = re.compile(r"^```(?P<lang>[a-z]*)\n(?P<body>.*?)^```$", re.DOTALL | re.MULTILINE)
+JWT = re.compile(r"[\w-]+\.[\w-]+\.[\w-]+")
 HEREDOC = re.compile(r"<<'PY'\n(?P<body>.*?)^PY$", re.DOTALL | re.MULTILINE)
 DOCS_ORDER = ["README.md", "docs/quickstart.md", "docs/modules/websockets.md"]
 UPGRADE_GUIDE = "docs/upgrade-guide.md"
@@ -72,6 +75,15 @@ def plain_environment(home: Path) -> dict[str, str]:
     env["GIT_CONFIG_GLOBAL"] = str(home / "gitconfig")
     (home / "gitconfig").write_text("[init]\n\tdefaultBranch = main\n", encoding="utf-8")
     return env
+
+
+def token_claims(token: str) -> dict[str, Any]:
+    """The claims of a JWT, unverified: the server checks signatures, this checks content."""
+    payload = token.split(".")[1]
+    claims: dict[str, Any] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
+    return claims
 
 
 def system_python_packages(env: dict[str, str]) -> str:
@@ -224,6 +236,16 @@ def test_every_documented_command_works_from_a_plain_shell(
     readme = "".join(outputs["README.md"])
     me = json.loads(readme.strip().splitlines()[-1])
     assert (me["sub"], me["scopes"]) == ("alice", [])
+    # make token USER=alice SCOPES=admin TTL=600, and SCOPES with two scopes.
+    (token,) = [out.strip() for out in outputs["README.md"] if JWT.fullmatch(out.strip())]
+    claims = token_claims(token)
+    assert (claims["sub"], claims["scopes"], claims["exp"] - claims["iat"]) == (
+        "alice",
+        ["admin"],
+        600,
+    )
+    claims = token_claims(reader.shell('make token USER=bob SCOPES="ops admin"').strip())
+    assert (claims["sub"], claims["scopes"]) == ("bob", ["admin", "ops"])
     quickstart = "".join(outputs["docs/quickstart.md"])
     assert '{"status":"ok"}' in quickstart  # exactly as the README and the quickstart show it
     assert '"sub":"alice"' in quickstart and '"scopes":["admin"]' in quickstart
