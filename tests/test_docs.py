@@ -61,6 +61,7 @@ def plain_environment(home: Path) -> dict[str, str]:
     `UV`; neither is there for someone who has just rendered a project.
     """
     drop = {"VIRTUAL_ENV", "UV", "PYTHONPATH", "PYTHONHOME", "UV_PROJECT_ENVIRONMENT"}
+    drop |= {"MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES"}  # from `make test`
     env = {key: value for key, value in os.environ.items() if key not in drop}
     env = {key: value for key, value in env.items() if not key.startswith(("AUTH_", "WS_"))}
     path = [
