@@ -51,7 +51,10 @@ def test_text_answers_reach_the_metadata(render_project: Render) -> None:
     assert meta["authors"] == [{"name": "Ada Lovelace", "email": "ada@example.org"}]
     readme = (project / "README.md").read_text(encoding="utf-8")
     assert readme.startswith("# Ledger\n\nKeeps the books\n")
-    assert "python -m ledger_api.auth token" in readme
+    assert "python/src/ledger_api/" in readme
+    assert "make token USER=alice" in readme
+    # make token runs the package's own token command.
+    assert "python -m ledger_api.auth token" in (project / "Makefile").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("version", ["3.11", "3.12", "3.13"])

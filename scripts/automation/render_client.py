@@ -3,12 +3,13 @@
     python scripts/automation/render_client.py PROJECT_DIR [--port PORT]
 
 Starts `make run` in PROJECT_DIR with PORT set and a fresh AUTH_SECRET_KEY, waits
-for `GET /health`, runs the checks that fit the modules enabled in the project's
+for `GET /health`, checks that `GET /me` needs a token minted by `make token` and
+answers with its claims, runs the checks that fit the modules enabled in the project's
 module_catalog.json, then stops the server with SIGTERM and expects it to exit.
 
 With the WebSocket module, it talks the contract with a plain `websockets`
 client: an unauthenticated handshake to `/ws` is refused with 403; a user with
-a token minted by `python -m <package>.auth token` gets `connection.ack`, an
+a token minted by `make token` gets `connection.ack`, an
 echo carrying its correlation id, and a binary echo; two users join a room and
 a broadcast from one reaches the other.
 
@@ -68,6 +69,16 @@ def check_health(base_url: str, expected: dict[str, str]) -> None:
         raise SmokeFailure(f"GET /health answered {response.status_code} {response.text!r}")
 
 
+def check_me(base_url: str, token: str) -> None:
+    anonymous = httpx.get(f"{base_url}/me", timeout=5.0)
+    if anonymous.status_code != 401:
+        raise SmokeFailure(f"GET /me without a token answered {anonymous.status_code}")
+    response = httpx.get(f"{base_url}/me", headers={"Authorization": f"Bearer {token}"})
+    claims = response.json() if response.status_code == 200 else {}
+    if (claims.get("sub"), claims.get("scopes")) != ("smoke-me", ["smoke"]):
+        raise SmokeFailure(f"GET /me answered {response.status_code} {response.text!r}")
+
+
 def enabled_modules(project: Path) -> set[str]:
     catalog = json.loads((project / "module_catalog.json").read_text(encoding="utf-8"))
     return {module["name"] for module in catalog["modules"] if module["enabled"]}
@@ -102,10 +113,9 @@ def redis_for_backplane(project: Path) -> str | None:
 
 def mint_token(project: Path, env: dict[str, str], user: str) -> str:
     """A token from the project's own command, signed with the server's key."""
-    command = f"{answers(project)['package_name']}.auth"
     result = subprocess.run(
-        [os.environ.get("UV", "uv"), "run", "python", "-m", command, "token", user],
-        cwd=project / "python",
+        ["make", "--no-print-directory", "token", f"USER={user}", "SCOPES=smoke"],
+        cwd=project,
         env=env,
         capture_output=True,
         text=True,
@@ -301,6 +311,8 @@ def run(project: Path, port: int) -> int:
             )
             check_health(base_url, expected)
             print(f"  ok  GET /health {json.dumps(expected)}")
+            check_me(base_url, mint_token(project, env, "smoke-me"))
+            print("  ok  GET /me")
             if "websocket" in enabled_modules(project):
                 token = mint_token(project, env, "smoke-user")
                 other = mint_token(project, env, "smoke-other")
