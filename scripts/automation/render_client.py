@@ -17,7 +17,9 @@ With the Redis backplane (`websocket_backplane: redis` in the answers), it
 starts two instances on the Redis at SMOKE_REDIS_URL (default
 redis://127.0.0.1:6379/0) under a prefix of their own, and checks that
 `/health` reports the backplane up and that a broadcast and a direct message
-from a client of one instance reach a client of the other. Without a Redis
+from a client of one instance reach a client of the other, and that a client
+that comes back on the other instance recovers the room messages it missed
+(without the backplane, on the same instance). Without a Redis
 answering there, it says so and skips those checks (fails with REQUIRE_REDIS=1).
 
 Exits 0 when every check passed; otherwise prints the failing check and the
@@ -241,6 +243,41 @@ async def check_across_instances(first_url: str, second_url: str, token: str, ot
         print("  ok  direct.send from one instance reaches the other")
 
 
+async def check_recovery(left_url: str, back_url: str, token: str, other: str) -> None:
+    """A client that leaves and comes back with `since` gets the room messages it missed."""
+    room = f"recovery-{uuid.uuid4().hex[:8]}"
+    async with connect(f"{left_url}/ws", additional_headers=bearer(token)) as sender:
+        await receive_json(sender)  # connection.ack
+        await sender.send(json.dumps({"type": "room.join", "room": room}))
+        await receive_json(sender)
+        async with connect(f"{left_url}/ws", additional_headers=bearer(other)) as leaving:
+            await receive_json(leaving)  # connection.ack
+            await leaving.send(json.dumps({"type": "room.join", "room": room}))
+            joined = (await receive_json(leaving))["payload"]
+        since = {"offset": joined["offset"], "epoch": joined["epoch"]}  # type: ignore[index]
+        for number in (1, 2):
+            frame = {"type": "room.broadcast", "room": room, "payload": {"n": number}}
+            await sender.send(json.dumps(frame))
+        async with connect(f"{back_url}/ws", additional_headers=bearer(other)) as back:
+            await receive_json(back)  # connection.ack
+            join = {"type": "room.join", "room": room, "payload": {"since": since}}
+            await back.send(json.dumps(join))
+            answer = await receive_json(back)
+            expect(
+                answer.get("type") == "room.joined"
+                and answer["payload"].get("recovered") is True  # type: ignore[union-attr]
+                and answer["payload"].get("missed") == 2,  # type: ignore[union-attr]
+                f"the join with since answered {answer}",
+            )
+            missed = [await receive_json(back) for _ in range(2)]
+            expect(
+                [message.get("payload") for message in missed] == [{"n": 1}, {"n": 2}],
+                f"the missed messages arrived as {missed}",
+            )
+    where = "on the other instance" if back_url != left_url else "on the same instance"
+    print(f"  ok  room.join with since recovers the missed messages {where}")
+
+
 def wait_until_serving(process: subprocess.Popen[str], base_url: str) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
@@ -317,9 +354,10 @@ def run(project: Path, port: int) -> int:
                 token = mint_token(project, env, "smoke-user")
                 other = mint_token(project, env, "smoke-other")
                 asyncio.run(check_websocket(f"ws://127.0.0.1:{port}", token, other))
+                urls = [f"ws://127.0.0.1:{each_port}" for each_port in ports]
                 if len(ports) == 2:
-                    urls = [f"ws://127.0.0.1:{each_port}" for each_port in ports]
                     asyncio.run(check_across_instances(*urls, token, other))
+                asyncio.run(check_recovery(urls[0], urls[-1], token, other))
         except (SmokeFailure, httpx.HTTPError, OSError, TimeoutError) as exc:
             failure = f"{type(exc).__name__}: {exc}"
         finally:
