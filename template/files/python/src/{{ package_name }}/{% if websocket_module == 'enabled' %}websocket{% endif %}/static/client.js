@@ -286,7 +286,7 @@ export class RealtimeClient {
     if (typeof source === "function") return await source();
     const expiry = tokenExpiry(source);
     if (expiry !== null && expiry <= this.#clock.now()) {
-      throw new SendError("the token has expired and no token function was given");
+      throw new Error("the token has expired and no token function was given");
     }
     return source;
   }
