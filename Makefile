@@ -39,11 +39,20 @@ lint: install ## ruff on the template's own Python
 samples: install ## Render every sample, run its smoke test and its make quality
 	$(UV) run --frozen ./scripts/render-samples.sh
 
-demo: install ## Render samples/default, start it, print its URL
+demo: install ## Render samples/default and serve its demo page; prints the page's URL with a token
 	$(UV) run --frozen ./scripts/render-sample.sh default $(DEMO_DIR)
-	@echo
-	@echo "Serving samples/default on http://127.0.0.1:$(DEMO_PORT)  (health: http://127.0.0.1:$(DEMO_PORT)/health; Ctrl-C stops)"
-	cd $(DEMO_DIR) && PORT=$(DEMO_PORT) $(MAKE) --no-print-directory run
+	@alice=$$($(MAKE) -C $(DEMO_DIR) --no-print-directory -s token USER=alice 2>/dev/null); \
+	bob=$$($(MAKE) -C $(DEMO_DIR) --no-print-directory -s token USER=bob 2>/dev/null); \
+	echo; \
+	echo "Open the demo page, signed in as alice:"; \
+	echo "  http://127.0.0.1:$(DEMO_PORT)/ws/demo#token=$$alice"; \
+	echo "and, in a second window, as bob, to talk to each other:"; \
+	echo "  http://127.0.0.1:$(DEMO_PORT)/ws/demo#token=$$bob"; \
+	echo "Without #token=... the page uses the public echo endpoint. Ctrl-C stops the server."; \
+	echo
+	cd $(DEMO_DIR) && PORT=$(DEMO_PORT) WS_DEMO_PAGE=true \
+		WS_ALLOWED_ORIGINS=http://127.0.0.1:$(DEMO_PORT),http://localhost:$(DEMO_PORT) \
+		$(MAKE) --no-print-directory run
 
 loadtest: install ## Render samples/default, serve it, load-test it (LOADTEST_ARGS="-n 10000 -k 20 --interval 0.5")
 	$(UV) run --frozen ./scripts/loadtest.sh $(LOADTEST_ARGS)
