@@ -250,7 +250,7 @@ def test_every_documented_command_works_from_a_plain_shell(
             outputs[name] = [reader.follow(block, module == "disabled") for block in blocks]
             if name == "docs/quickstart.md" and module == "enabled":
                 # While its `WS_DEMO_PAGE=true make run` serves.
-                assert_demo_links_open_the_page(reader, "".join(outputs[name]))
+                assert_demo_links_open_the_page(reader, "\n".join(outputs[name]))
     reader.stop_server()
 
     # make install: a pinned uv in .tools/, nothing in the shell's own Python.
