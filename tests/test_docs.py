@@ -4,10 +4,11 @@ A plain shell has Python, pip, make, git and curl, no `uv` on PATH and no
 virtual environment active. Every `bash` block of the rendered README and
 docs is run as written, in order, from the project root, with a `make run` of
 a block (`WS_DEMO_PAGE=true make run` too) serving in the background the way a
-second terminal would; the only
-change is the port, a free one instead of 8000, so that runs side by side do
-not collide. Every Python example of the docs is put where the docs say, and
-must pass the project's linters, type checks and pylint, and answer requests.
+second terminal would; the only change is the port, a free one instead of
+8000, so that runs side by side do not collide. Every Python example of the
+docs is put where the docs say, and must pass the project's linters, type
+checks and pylint, and answer requests; the quickstart's browser-client
+example runs on the demo pages in Chromium.
 """
 
 from __future__ import annotations
