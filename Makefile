@@ -14,10 +14,10 @@ PYTEST_ARGS ?= -n 2
 
 export UV
 
-.PHONY: help install test demo samples loadtest lint clean
+.PHONY: help install test demo samples loadtest lint contracts clean
 
 help: ## List the commands
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
@@ -29,12 +29,15 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(filter $(CURDIR)/.tools/bin/uv,$(
 
 install: $(VENV)/.installed ## Install the template's test tools into .venv
 
-test: lint ## Run the template's whole test suite (renders and checks every sample)
+test: lint contracts ## Run the template's whole test suite (renders and checks every sample)
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
 
 lint: install ## ruff on the template's own Python
 	$(UV) run --frozen ruff check tests scripts
 	$(UV) run --frozen ruff format --check tests scripts
+
+contracts: install ## Check the WebSocket module's JSON Schemas and their examples (no render needed)
+	$(UV) run --frozen python scripts/ci/check_contracts.py
 
 samples: install ## Render every sample, run its smoke test and its make quality
 	$(UV) run --frozen ./scripts/render-samples.sh

@@ -3,10 +3,12 @@
 A plain shell has Python, pip, make, git and curl, no `uv` on PATH and no
 virtual environment active. Every `bash` block of the rendered README and
 docs is run as written, in order, from the project root, with a `make run` of
-a block serving in the background the way a second terminal would; the only
-change is the port, a free one instead of 8000, so that runs side by side do
-not collide. Every Python example of the docs is put where the docs say, and
-must pass the project's linters, type checks and pylint, and answer requests.
+a block (`WS_DEMO_PAGE=true make run` too) serving in the background the way a
+second terminal would; the only change is the port, a free one instead of
+8000, so that runs side by side do not collide. Every Python example of the
+docs is put where the docs say, and must pass the project's linters, type
+checks and pylint, and answer requests; the quickstart's browser-client
+example runs on the demo pages in Chromium.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from conftest import REPO, git, render, snapshot_working_tree
 FENCE = re.compile(r"^```(?P<lang>[a-z]*)\n(?P<body>.*?)^```$", re.DOTALL | re.MULTILINE)
 JWT = re.compile(r"[\w-]+\.[\w-]+\.[\w-]+")
 HEREDOC = re.compile(r"<<'PY'\n(?P<body>.*?)^PY$", re.DOTALL | re.MULTILINE)
+# `make run`, after the environment variables a command line may set for it.
+SERVE = re.compile(r"(?P<env>(?:[A-Z][A-Z0-9_]*=\S* +)*)make run")
 DOCS_ORDER = ["README.md", "docs/quickstart.md", "docs/modules/websockets.md"]
 UPGRADE_GUIDE = "docs/upgrade-guide.md"
 DOCS_PORT = "8000"
@@ -127,14 +131,17 @@ class Reader:
         assert result.returncode == 0, f"{script}\nfailed ({result.returncode}):\n{output[-5000:]}"
         return result.stdout
 
-    def start_server(self) -> None:
-        """`make run`, as in a terminal of its own: stop the one before, wait for /health."""
+    def start_server(self, variables: dict[str, str] | None = None) -> None:
+        """`make run`, as in a terminal of its own: stop the one before, wait for /health.
+
+        `variables` are those the command line sets before `make run`.
+        """
         self.stop_server()
         log = self.server_log.open("a", encoding="utf-8")
         self.server = subprocess.Popen(  # pylint: disable=consider-using-with
             ["bash", "-c", "make run"],
             cwd=self.project,
-            env=self.env,
+            env={**self.env, **(variables or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
@@ -175,15 +182,16 @@ class Reader:
         for line in block.splitlines(keepends=True):
             command = line.split("#", 1)[0].strip()
             parts = [part.strip() for part in command.split("&&")]
-            if "make run" not in parts and not EXPENSIVE & set(parts):
+            serves = [SERVE.fullmatch(part) for part in parts]
+            if not any(serves) and not EXPENSIVE & set(parts):
                 pending.append(line)
                 continue
             if pending:
                 output.append(self.shell("".join(pending)))
                 pending = []
-            for part in parts:
-                if part == "make run":
-                    self.start_server()
+            for part, serve in zip(parts, serves, strict=True):
+                if serve is not None:
+                    self.start_server(dict(pair.split("=", 1) for pair in serve["env"].split()))
                 elif part in EXPENSIVE and (not expensive or part in self.ran_expensive):
                     self.skipped.append(part)
                 else:
@@ -192,6 +200,24 @@ class Reader:
         if "".join(pending).strip():
             output.append(self.shell("".join(pending)))
         return "".join(output)
+
+
+DEMO_LINK = re.compile(r"^(?P<page>http://\S+/ws/demo)#token=(?P<token>\S+)$", re.MULTILINE)
+
+
+def assert_demo_links_open_the_page(reader: Reader, output: str) -> None:
+    """The quickstart printed alice's and bob's links, to a page the server now serves."""
+    links = DEMO_LINK.findall(output)
+    assert [token_claims(token)["sub"] for _, token in links] == ["alice", "bob"], output
+    base = f"http://127.0.0.1:{reader.port}"
+    for page, _ in links:
+        assert page == f"{base}/ws/demo"
+        served = httpx.get(page, timeout=10)
+        assert served.status_code == 200
+        assert 'import { RealtimeClient } from "./client.js";' in served.text
+    client = httpx.get(f"{base}/ws/client.js", timeout=10)
+    assert client.status_code == 200
+    assert "export class RealtimeClient" in client.text
 
 
 @pytest.fixture(scope="module")
@@ -223,6 +249,9 @@ def test_every_documented_command_works_from_a_plain_shell(
         if (project / name).is_file():
             blocks = code_blocks(project / name, "bash")
             outputs[name] = [reader.follow(block, module == "disabled") for block in blocks]
+            if name == "docs/quickstart.md" and module == "enabled":
+                # While its `WS_DEMO_PAGE=true make run` serves.
+                assert_demo_links_open_the_page(reader, "\n".join(outputs[name]))
     reader.stop_server()
 
     # make install: a pinned uv in .tools/, nothing in the shell's own Python.
@@ -411,4 +440,122 @@ async def ask(url, token):
         print(json.dumps(frame["payload"]))
 
 asyncio.run(ask(*sys.argv[1:]))
+"""
+
+
+def chromium_path() -> Path:
+    """The system's Chromium; skips the test (fails it with `REQUIRE_BROWSER=1`) without one."""
+    path = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+    if not path.is_file():
+        reason = f"no Chromium at {path} (apt-get install chromium)"
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"REQUIRE_BROWSER=1, but {reason}")
+        pytest.skip(f"{reason}; set REQUIRE_BROWSER=1 to fail instead of skipping")
+    return path
+
+
+def wait_until_serving(base: str, server: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        try:
+            httpx.get(f"{base}/health", timeout=1.0)
+            return
+        except httpx.TransportError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                os.killpg(server.pid, signal.SIGKILL)
+                pytest.fail(f"make run did not serve:\n{server.communicate()[0]}")
+            time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_the_quickstart_browser_client_example_talks_to_the_demo_pages(
+    template: Path, tmp_path: Path
+) -> None:
+    """The quickstart's console example, pasted into alice's demo page in Chromium.
+
+    Both pages, alice's and bob's, have joined `lobby` through their own
+    controls. What the example broadcasts shows up on both, and what bob says
+    reaches the example's handler. The server listens on a free port, not on
+    the docs' 8000, so its origin is named in WS_ALLOWED_ORIGINS.
+    """
+    chromium = chromium_path()
+    project = render(template, tmp_path / "my-service", websocket_module="enabled")
+    (example,) = code_blocks(project / "docs" / "quickstart.md", "js")
+    make(project, "install")
+    base = f"http://127.0.0.1:{free_port()}"
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AUTH_", "WS_"))}
+    env |= {"PORT": base.rpartition(":")[2], "WS_DEMO_PAGE": "true", "WS_ALLOWED_ORIGINS": base}
+    server = subprocess.Popen(  # pylint: disable=consider-using-with
+        ["make", "--no-print-directory", "run"],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_until_serving(base, server)
+        tokens = [make(project, "token", f"USER={user}").strip() for user in ("alice", "bob")]
+        drove = subprocess.run(
+            [".venv/bin/python", "-c", DRIVE_DEMO_PAGES, str(chromium), base, *tokens, example],
+            cwd=project / "python",
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        log = server.communicate(timeout=30)[0]
+    assert drove.returncode == 0, drove.stdout + drove.stderr + log
+    seen = json.loads(drove.stdout)
+    # Neither the page nor the client logs anything: every line is the example's.
+    assert seen["logged"][:2] == [
+        {"type": "log", "args": ["state:", "connecting"]},
+        {"type": "log", "args": ["state:", "connected"]},
+    ]
+    assert not [line for line in seen["logged"] if line["type"] != "log"]  # no error frame
+    assert seen["said"] == ["lobby", "bob", {"text": "hi alice"}]
+    for user in ("alice", "bob"):
+        assert "hello from the console" in seen["lobby"][user]
+
+
+# Opens bob's and then alice's demo page, joins `lobby` on each, runs the example
+# (argv[5]) in alice's page as its console would, and has bob say "hi alice".
+# Prints what alice's page logged, the `lobby bob ...` line, and each page's lobby.
+DRIVE_DEMO_PAGES = """
+import json, sys
+from playwright.sync_api import sync_playwright
+
+chromium, base, alice, bob, example = sys.argv[1:]
+HELLO = "document.querySelector('#messages').innerText.includes('hello from the console')"
+with sync_playwright() as playwright:
+    browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+    pages = {}
+    for user, token in (("bob", bob), ("alice", alice)):
+        page = browser.new_page()
+        page.goto(f"{base}/ws/demo#token={token}")
+        page.wait_for_selector("#state[data-state=connected]")
+        page.fill("#room-name", "lobby")
+        page.click("#join")
+        page.wait_for_selector("#room-tabs [data-room=lobby]")
+        pages[user] = page
+    logged = []
+    pages["alice"].on("console", lambda message: logged.append(message))
+    pages["alice"].evaluate("async () => {\\n" + example + "\\n}")
+    for page in pages.values():
+        page.wait_for_function(HELLO)
+    with pages["alice"].expect_console_message(lambda m: m.text.startswith("lobby bob")) as said:
+        pages["bob"].fill("#say-text", "hi alice")
+        pages["bob"].click("#say")
+    print(json.dumps({
+        "logged": [
+            {"type": message.type, "args": [arg.json_value() for arg in message.args]}
+            for message in logged
+        ],
+        "said": [arg.json_value() for arg in said.value.args],
+        "lobby": {user: page.inner_text("#messages") for user, page in pages.items()},
+    }))
+    browser.close()
 """

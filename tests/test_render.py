@@ -29,6 +29,7 @@ ALWAYS = [
     ".copier-answers.yml",
     ".gitignore",
     ".github/workflows/quality.yml",
+    ".github/copilot-instructions.md",
     "docs/quickstart.md",
     "docs/upgrade-guide.md",
     "python/pyproject.toml",
