@@ -384,9 +384,9 @@ def test_every_python_example_passes_the_checks_and_answers(template: Path, tmp_
     assert place_examples(project) == PLACED_EXAMPLES
     make(project, "install")
     make(project, "lint", "typecheck", "pylint")
-    # The example test, which talks to the example endpoint over a real socket.
+    # The example tests, which talk to the example endpoint over real sockets.
     tested = make(project, "test", "TEST_WORKERS=0", "PYTEST_ADDOPTS=tests/websocket/test_chat.py")
-    assert "1 passed" in tested
+    assert "2 passed" in tested
 
     # The example script serves the app, example endpoint included; ask it something.
     port = str(free_port())

@@ -83,7 +83,9 @@ WEBSOCKET_MODULE = [
             "strict_json",
             "utils",
             "testing/__init__",
+            "testing/assertions",
             "testing/client",
+            "testing/plugin",
             "static_assets",
             "testing/server",
         )
