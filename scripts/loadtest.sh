@@ -5,6 +5,8 @@
 # there are two CPUs or more), so that they do not share a core. Everything
 # targets 127.0.0.1. Options go to python/scripts/loadtest.py, e.g.
 # `-n 10000 -k 20 --interval 0.5`; N and K default to 1,000 and 100.
+# LOADTEST_SERVER=floor serves the same load with scripts/broadcast_floor.py (a
+# bare `websockets` server calling websockets.broadcast()) instead: the floor.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,15 +29,19 @@ export HOST=127.0.0.1 PORT=$port LOG_LEVEL=${LOG_LEVEL:-warning}
 
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # The venv's python itself (taskset execs it), so that $server is the server's pid.
-"${pin_server[@]}" .venv/bin/python -m "$(sed -n 's/^package_name: //p' ../.copier-answers.yml)" &
+if [ "${LOADTEST_SERVER:-module}" = floor ]; then
+  "${pin_server[@]}" .venv/bin/python "$root/scripts/broadcast_floor.py" --port "$port" &
+else
+  "${pin_server[@]}" .venv/bin/python -m "$(sed -n 's/^package_name: //p' ../.copier-answers.yml)" &
+fi
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 
 .venv/bin/python - "$port" <<'PY'
-import sys, time, urllib.request
+import socket, sys, time
 for _ in range(100):
     try:
-        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/health", timeout=1)
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
         break
     except OSError:
         time.sleep(0.1)
