@@ -96,6 +96,7 @@ WEBSOCKET_MODULE = [
     "python/src/my_service/websocket/static/client.d.ts",
     "python/src/my_service/websocket/static/demo.html",
     "python/tests/websocket/browser/conftest.py",
+    "python/tests/websocket/browser/harness.js",
     "python/tests/websocket/browser/test_browser_client.py",
     "python/tests/websocket/conftest.py",
     "python/tests/websocket/test_config.py",

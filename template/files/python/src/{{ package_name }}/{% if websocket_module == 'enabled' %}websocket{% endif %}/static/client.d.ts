@@ -83,7 +83,7 @@ export interface RealtimeClientOptions {
   requestTimeout?: number;
   /** auth.refresh goes out this long before the token's exp, or at 3/4 of its remaining life if sooner (default 60000). */
   refreshLead?: number;
-  /** For tests: timers and time. */
+  /** For tests: timers and time; its functions are called as its methods. */
   clock?: Partial<Clock>;
   /** For tests: a number in [0, 1), as Math.random. */
   random?: () => number;

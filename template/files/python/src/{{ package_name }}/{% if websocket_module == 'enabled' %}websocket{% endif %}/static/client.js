@@ -104,10 +104,11 @@ export class RealtimeClient {
     this.#url = url;
     this.#options = { ...DEFAULTS, ...options };
     const clock = options.clock ?? {};
+    // Called as methods of the given clock, which may keep its time in its own fields.
     this.#clock = {
-      setTimeout: clock.setTimeout ?? ((fn, ms) => globalThis.setTimeout(fn, ms)),
-      clearTimeout: clock.clearTimeout ?? ((id) => globalThis.clearTimeout(id)),
-      now: clock.now ?? (() => Date.now()),
+      setTimeout: clock.setTimeout ? (fn, ms) => clock.setTimeout(fn, ms) : (fn, ms) => setTimeout(fn, ms),
+      clearTimeout: clock.clearTimeout ? (id) => clock.clearTimeout(id) : (id) => clearTimeout(id),
+      now: clock.now ? () => clock.now() : () => Date.now(),
     };
     this.#random = options.random ?? Math.random;
     this.#policy = { ...DEFAULT_CLOSE_POLICY, ...(options.closePolicy ?? {}) };
