@@ -15,21 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from check_contracts import CONTRACTS, DRAFT_07
 
 from conftest import REPO
 
 SCRIPT = REPO / "scripts" / "ci" / "check_contracts.py"
-CONTRACTS = (
-    REPO
-    / "template"
-    / "files"
-    / "python"
-    / "src"
-    / "{{ package_name }}"
-    / "{% if websocket_module == 'enabled' %}websocket{% endif %}"
-    / "contracts"
-)
-DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 
 
 def check(*args: Path) -> subprocess.CompletedProcess[str]:
