@@ -256,8 +256,14 @@ async def check_recovery(left_url: str, back_url: str, token: str, other: str) -
             joined = (await receive_json(leaving))["payload"]
         since = {"offset": joined["offset"], "epoch": joined["epoch"]}  # type: ignore[index]
         for number in (1, 2):
-            frame = {"type": "room.broadcast", "room": room, "payload": {"n": number}}
+            payload = {"n": number, "exclude_sender": False}
+            frame = {"type": "room.broadcast", "room": room, "payload": payload}
             await sender.send(json.dumps(frame))
+        # The sender's own copies come back once the history holds them: only then is
+        # "missed" certain to count both (a later join would see one live instead).
+        for number in (1, 2):
+            own = await receive_json(sender)
+            expect(own.get("payload") == {"n": number}, f"the sender's own copy was {own}")
         async with connect(f"{back_url}/ws", additional_headers=bearer(other)) as back:
             await receive_json(back)  # connection.ack
             join = {"type": "room.join", "room": room, "payload": {"since": since}}
