@@ -21,6 +21,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -202,7 +203,7 @@ class Reader:
         return "".join(output)
 
 
-DEMO_LINK = re.compile(r"^(?P<page>http://\S+/ws/demo)#token=(?P<token>\S+)$", re.MULTILINE)
+DEMO_LINK = re.compile(r"^[ \t]*(?P<page>http://\S+/ws/demo)#token=(?P<token>\S+)$", re.MULTILINE)
 
 
 def assert_demo_links_open_the_page(reader: Reader, output: str) -> None:
@@ -557,5 +558,94 @@ with sync_playwright() as playwright:
         "said": [arg.json_value() for arg in said.value.args],
         "lobby": {user: page.inner_text("#messages") for user, page in pages.items()},
     }))
+    browser.close()
+"""
+
+
+@pytest.mark.slow
+def test_make_demo_prints_links_to_pages_that_connect_and_talk(tmp_path: Path) -> None:
+    """README's first command: `make demo` renders, serves and prints two links.
+
+    The links, alice's and bob's, open pages that connect; what alice says in
+    `lobby` shows on bob's page; the page without a token connects too (to the
+    public echo endpoint). The demo is served from a folder and a port of the
+    test's own, and Ctrl-C (SIGINT to its process group) stops it.
+    """
+    chromium = chromium_path()
+    demo = tmp_path / "demo"
+    port = str(free_port())
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AUTH_", "WS_"))}
+    server = subprocess.Popen(  # pylint: disable=consider-using-with
+        ["make", "--no-print-directory", "demo", f"DEMO_DIR={demo}", f"DEMO_PORT={port}"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    # The links are printed before the server starts; read them as they come.
+    lines: list[str] = []
+    reading = threading.Thread(target=lambda: lines.extend(server.stdout or ()), daemon=True)
+    reading.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(base, server)
+        links = DEMO_LINK.findall("".join(lines))
+        assert [page for page, _ in links] == [f"{base}/ws/demo"] * 2, "".join(lines)
+        assert [token_claims(token)["sub"] for _, token in links] == ["alice", "bob"]
+        drove = subprocess.run(
+            [".venv/bin/python", "-c", DRIVE_MAKE_DEMO, str(chromium), base]
+            + [f"{page}#token={token}" for page, token in links],
+            cwd=demo / "python",
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        server.wait(timeout=60)
+        reading.join(timeout=10)
+    output = "".join(lines)
+    assert "Without #token=... the page uses the public echo endpoint" in output
+    assert drove.returncode == 0, drove.stdout + drove.stderr + output
+    assert json.loads(drove.stdout) == {
+        "alice": "connected",
+        "bob": "connected",
+        "public": "connected",
+        "bob heard alice": True,
+    }
+
+
+# Opens alice's and bob's links (argv[3:5]), joins `lobby` on both pages, has
+# alice say hello, then opens the page without a token. Prints each page's
+# connection state and whether bob's page shows alice's message.
+DRIVE_MAKE_DEMO = """
+import json, sys
+from playwright.sync_api import sync_playwright
+
+chromium, base, alice, bob = sys.argv[1:]
+HEARD = "document.querySelector('#messages').innerText.includes('hello bob')"
+with sync_playwright() as playwright:
+    browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+    pages, states = {}, {}
+    for user, link in (("bob", bob), ("alice", alice)):
+        page = browser.new_page()
+        page.goto(link)
+        page.wait_for_selector("#state[data-state=connected]")
+        page.fill("#room-name", "lobby")
+        page.click("#join")
+        page.wait_for_selector("#room-tabs [data-room=lobby]")
+        pages[user] = page
+        states[user] = page.get_attribute("#state", "data-state")
+    pages["alice"].fill("#say-text", "hello bob")
+    pages["alice"].click("#say")
+    pages["bob"].wait_for_function(HEARD)
+    public = browser.new_page()
+    public.goto(f"{base}/ws/demo")
+    public.wait_for_selector("#state[data-state=connected]")
+    states["public"] = public.get_attribute("#state", "data-state")
+    print(json.dumps(states | {"bob heard alice": pages["bob"].evaluate(HEARD)}))
     browser.close()
 """
