@@ -98,6 +98,7 @@ WEBSOCKET_MODULE = [
     "python/tests/websocket/browser/conftest.py",
     "python/tests/websocket/browser/harness.js",
     "python/tests/websocket/browser/test_browser_client.py",
+    "python/tests/websocket/browser/test_client_types.py",
     "python/tests/websocket/conftest.py",
     "python/tests/websocket/test_config.py",
     "python/tests/websocket/test_contracts.py",
