@@ -615,18 +615,24 @@ def test_make_demo_prints_links_to_pages_that_connect_and_talk(tmp_path: Path) -
         "bob": "connected",
         "public": "connected",
         "bob heard alice": True,
+        "alice got bob's direct message": True,
+        "alice left lobby": True,
     }
 
 
 # Opens alice's and bob's links (argv[3:5]), joins `lobby` on both pages, has
-# alice say hello, then opens the page without a token. Prints each page's
-# connection state and whether bob's page shows alice's message.
+# alice say hello, bob send alice a direct message through the form, and alice
+# leave `lobby` with its tab's button (the server's `room.left` shows in her frame
+# log); then opens the page without a token. Prints each page's connection state
+# and what each page showed.
 DRIVE_MAKE_DEMO = """
 import json, sys
 from playwright.sync_api import sync_playwright
 
 chromium, base, alice, bob = sys.argv[1:]
 HEARD = "document.querySelector('#messages').innerText.includes('hello bob')"
+DIRECT = "document.querySelector('#direct-messages').innerText.includes('just to you')"
+LEFT = "document.querySelector('#log').innerText.includes('room.left')"
 with sync_playwright() as playwright:
     browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
     pages, states = {}, {}
@@ -642,10 +648,20 @@ with sync_playwright() as playwright:
     pages["alice"].fill("#say-text", "hello bob")
     pages["alice"].click("#say")
     pages["bob"].wait_for_function(HEARD)
+    pages["bob"].fill("#direct-to", "alice")
+    pages["bob"].fill("#direct-text", "just to you")
+    pages["bob"].click("#direct-send")
+    pages["alice"].wait_for_function(DIRECT)
+    pages["alice"].click("#room-tabs [data-room=lobby] button")
+    pages["alice"].wait_for_function(LEFT)
     public = browser.new_page()
     public.goto(f"{base}/ws/demo")
     public.wait_for_selector("#state[data-state=connected]")
     states["public"] = public.get_attribute("#state", "data-state")
-    print(json.dumps(states | {"bob heard alice": pages["bob"].evaluate(HEARD)}))
+    print(json.dumps(states | {
+        "bob heard alice": pages["bob"].evaluate(HEARD),
+        "alice got bob's direct message": pages["alice"].evaluate(DIRECT),
+        "alice left lobby": pages["alice"].evaluate(LEFT),
+    }))
     browser.close()
 """
