@@ -468,6 +468,41 @@ def wait_until_serving(base: str, server: subprocess.Popen[str]) -> None:
             time.sleep(0.2)
 
 
+# Begins every script that drives demo pages: Playwright on the system's Chromium
+# (argv[1]), and a page opened from a link, connected and in `lobby` through its
+# own controls.
+DEMO_PAGES_PRELUDE = """
+import json, sys
+from playwright.sync_api import sync_playwright
+
+def launch(playwright):
+    return playwright.chromium.launch(executable_path=sys.argv[1], args=["--no-sandbox"])
+
+def open_in_lobby(browser, link):
+    page = browser.new_page()
+    page.goto(link)
+    page.wait_for_selector("#state[data-state=connected]")
+    page.fill("#room-name", "lobby")
+    page.click("#join")
+    page.wait_for_selector("#room-tabs [data-room=lobby]")
+    return page
+"""
+
+
+def drive_demo_pages(
+    python_dir: Path, script: str, chromium: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """Run `script`, after `DEMO_PAGES_PRELUDE`, with the project's Python and `chromium, *args`."""
+    return subprocess.run(
+        [".venv/bin/python", "-c", DEMO_PAGES_PRELUDE + script, str(chromium), *args],
+        cwd=python_dir,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
 @pytest.mark.slow
 def test_the_quickstart_browser_client_example_talks_to_the_demo_pages(
     template: Path, tmp_path: Path
@@ -498,13 +533,8 @@ def test_the_quickstart_browser_client_example_talks_to_the_demo_pages(
     try:
         wait_until_serving(base, server)
         tokens = [make(project, "token", f"USER={user}").strip() for user in ("alice", "bob")]
-        drove = subprocess.run(
-            [".venv/bin/python", "-c", DRIVE_DEMO_PAGES, str(chromium), base, *tokens, example],
-            cwd=project / "python",
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
+        drove = drive_demo_pages(
+            project / "python", DRIVE_DEMO_PAGES, chromium, base, *tokens, example
         )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -526,22 +556,13 @@ def test_the_quickstart_browser_client_example_talks_to_the_demo_pages(
 # (argv[5]) in alice's page as its console would, and has bob say "hi alice".
 # Prints what alice's page logged, the `lobby bob ...` line, and each page's lobby.
 DRIVE_DEMO_PAGES = """
-import json, sys
-from playwright.sync_api import sync_playwright
-
-chromium, base, alice, bob, example = sys.argv[1:]
+base, alice, bob, example = sys.argv[2:]
 HELLO = "document.querySelector('#messages').innerText.includes('hello from the console')"
 with sync_playwright() as playwright:
-    browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+    browser = launch(playwright)
     pages = {}
     for user, token in (("bob", bob), ("alice", alice)):
-        page = browser.new_page()
-        page.goto(f"{base}/ws/demo#token={token}")
-        page.wait_for_selector("#state[data-state=connected]")
-        page.fill("#room-name", "lobby")
-        page.click("#join")
-        page.wait_for_selector("#room-tabs [data-room=lobby]")
-        pages[user] = page
+        pages[user] = open_in_lobby(browser, f"{base}/ws/demo#token={token}")
     logged = []
     pages["alice"].on("console", lambda message: logged.append(message))
     pages["alice"].evaluate("async () => {\\n" + example + "\\n}")
@@ -594,14 +615,12 @@ def test_make_demo_prints_links_to_pages_that_connect_and_talk(tmp_path: Path) -
         links = DEMO_LINK.findall("".join(lines))
         assert [page for page, _ in links] == [f"{base}/ws/demo"] * 2, "".join(lines)
         assert [token_claims(token)["sub"] for _, token in links] == ["alice", "bob"]
-        drove = subprocess.run(
-            [".venv/bin/python", "-c", DRIVE_MAKE_DEMO, str(chromium), base]
-            + [f"{page}#token={token}" for page, token in links],
-            cwd=demo / "python",
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
+        drove = drive_demo_pages(
+            demo / "python",
+            DRIVE_MAKE_DEMO,
+            chromium,
+            base,
+            *[f"{page}#token={token}" for page, token in links],
         )
     finally:
         os.killpg(server.pid, signal.SIGINT)
@@ -626,25 +645,16 @@ def test_make_demo_prints_links_to_pages_that_connect_and_talk(tmp_path: Path) -
 # log); then opens the page without a token. Prints each page's connection state
 # and what each page showed.
 DRIVE_MAKE_DEMO = """
-import json, sys
-from playwright.sync_api import sync_playwright
-
-chromium, base, alice, bob = sys.argv[1:]
+base, alice, bob = sys.argv[2:]
 HEARD = "document.querySelector('#messages').innerText.includes('hello bob')"
 DIRECT = "document.querySelector('#direct-messages').innerText.includes('just to you')"
 LEFT = "document.querySelector('#log').innerText.includes('room.left')"
 with sync_playwright() as playwright:
-    browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+    browser = launch(playwright)
     pages, states = {}, {}
     for user, link in (("bob", bob), ("alice", alice)):
-        page = browser.new_page()
-        page.goto(link)
-        page.wait_for_selector("#state[data-state=connected]")
-        page.fill("#room-name", "lobby")
-        page.click("#join")
-        page.wait_for_selector("#room-tabs [data-room=lobby]")
-        pages[user] = page
-        states[user] = page.get_attribute("#state", "data-state")
+        pages[user] = open_in_lobby(browser, link)
+        states[user] = pages[user].get_attribute("#state", "data-state")
     pages["alice"].fill("#say-text", "hello bob")
     pages["alice"].click("#say")
     pages["bob"].wait_for_function(HEARD)
