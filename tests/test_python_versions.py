@@ -28,6 +28,7 @@ def interpreter(version: str) -> str:
         ),
         shutil.which(f"python{version}") or "",
     ]
+    wanted = str(tuple(int(part) for part in version.split(".")))
     for candidate in filter(None, candidates):
         answer = subprocess.run(
             [candidate, "-c", "import sys; print(sys.version_info[:2])"],
@@ -35,7 +36,6 @@ def interpreter(version: str) -> str:
             text=True,
             check=False,
         )
-        wanted = str(tuple(int(part) for part in version.split(".")))
         if answer.returncode == 0 and answer.stdout.strip() == wanted:
             return candidate
     pytest.skip(f"no Python {version} here (set PYTHON{version.replace('.', '')} to one)")
